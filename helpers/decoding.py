@@ -1,0 +1,48 @@
+"""CTC decoding: from an emission (frames × labels) to text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+BLANK = "-"
+WORD_DELIMITER = "|"
+
+
+def collapse(tokens: Sequence, blank=0) -> list:
+    """Merge runs of repeated tokens, then drop blanks (the CTC collapse rule)."""
+    out, prev = [], None
+    for tok in tokens:
+        if tok != prev and tok != blank:
+            out.append(tok)
+        prev = tok
+    return out
+
+
+def greedy_indices(emission, blank: int = 0):
+    """Best label per frame, collapsed: ``(indices, first_frames)`` as 1-D tensors.
+
+    ``emission`` is ``(frames, labels)`` or ``(1, frames, labels)``. Vectorised: one argmax,
+    one comparison with the previous frame, one mask.
+    """
+    import torch
+
+    if emission.ndim == 3:
+        if emission.shape[0] != 1:
+            raise ValueError("greedy_indices decodes one emission; loop over the batch")
+        emission = emission[0]
+    best = emission.argmax(dim=-1)
+    if best.numel() == 0:
+        return best, best
+    new_run = torch.ones_like(best, dtype=torch.bool)
+    new_run[1:] = best[1:] != best[:-1]
+    keep = new_run & (best != blank)
+    frames = torch.nonzero(keep).flatten()
+    return best[frames], frames
+
+
+def greedy_decode(emission, labels: Sequence[str], blank: int = 0,
+                  delimiter: str = WORD_DELIMITER) -> str:
+    """Greedy CTC transcript of one emission: words separated by single spaces."""
+    indices, _ = greedy_indices(emission, blank=blank)
+    text = "".join(labels[i] for i in indices.tolist())
+    return " ".join(text.replace(delimiter, " ").split())
