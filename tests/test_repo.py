@@ -34,7 +34,7 @@ def test_notebook_skeleton(path):
     assert len(code) <= 32, f"{path.name} has {len(code)} code cells"
     assert "Contents" in text, f"{path.name} lacks the previous / contents / next links"
     if path.name != "00_setup_check.ipynb":
-        for heading in ("You will learn", "Summary", "Exercises"):
+        for heading in ("You will learn", "Prerequisites", "Summary", "Exercises"):
             assert heading in text, f"{path.name} lacks a '{heading}' section"
 
 
