@@ -21,7 +21,7 @@ lab: $(STAMP)
 
 # Unit tests, then every notebook under nbval, against a stand-in mirror served on 127.0.0.1.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --durations=0
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env --durations=5
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests

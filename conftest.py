@@ -94,3 +94,21 @@ def mirror_url() -> str:
 def standin_dir() -> Path:
     """The stand-in mirror folder."""
     return STANDIN_DIR
+
+
+_NOTEBOOK_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Add up each notebook's time (kernel start, every cell, shutdown)."""
+    path = report.nodeid.split("::")[0]
+    if path.endswith(".ipynb"):
+        _NOTEBOOK_SECONDS[path] = _NOTEBOOK_SECONDS.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _NOTEBOOK_SECONDS:
+        terminalreporter.section("nbval time per notebook")
+        for path, seconds in sorted(_NOTEBOOK_SECONDS.items()):
+            flag = "  (over the 30 s budget)" if seconds > 30 else ""
+            terminalreporter.write_line(f"{seconds:6.1f} s  {path}{flag}")

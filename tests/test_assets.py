@@ -189,6 +189,7 @@ def test_missing_mirror_folder_is_explained(tmp_path, monkeypatch):
         assets.fetch("voices_sample", progress=False)
 
 
+@pytest.mark.needs_sample
 def test_fetch_through_session_mirror_is_cached(mirror_url, tmp_path, monkeypatch):
     assert os.environ[assets.MIRROR_ENV] == mirror_url
     monkeypatch.setenv(assets.CACHE_ENV, str(tmp_path))
@@ -227,6 +228,7 @@ def test_standin_copy_is_not_taken_for_the_real_file(bad, tmp_path):
     assert bad.hits["f.bin"] == 1 and assets.read_meta(dest)["standin"] is False
 
 
+@pytest.mark.needs_sample
 def test_prefetch_writes_a_mirror_that_serves_as_source(tmp_path, monkeypatch, mirror_url):
     rows = assets.prefetch(tmp_path / "mirror", names=("voices_sample",
                                                        "hf_wav2vec2_base_960h/vocab.json"),

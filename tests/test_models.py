@@ -39,6 +39,7 @@ def test_standin_is_reported(torchaudio_model, hf):
     assert models.standin_banner(force=False) is None
 
 
+@pytest.mark.needs_sample
 def test_torchaudio_emission_shape(torchaudio_model, sample):
     with torch.inference_mode():
         emission, _ = torchaudio_model(sample)
@@ -46,6 +47,7 @@ def test_torchaudio_emission_shape(torchaudio_model, sample):
     assert len(models.bundle().get_labels()) == 29
 
 
+@pytest.mark.needs_sample
 def test_hf_and_torchaudio_agree_on_same_weights(torchaudio_model, hf, sample):
     model, _ = hf
     with torch.inference_mode():

@@ -52,6 +52,7 @@ def test_cli_doctor_runs():
     assert "voices_sample" in out.stdout and "Cache folder" in out.stdout
 
 
+@pytest.mark.needs_sample
 def test_cli_prefetch_reports_sizes(tmp_path):
     out = subprocess.run([sys.executable, "-m", "helpers", "prefetch", str(tmp_path / "m")],
                          capture_output=True, text=True, cwd=ROOT, timeout=300)
