@@ -16,8 +16,13 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# Extra options for JupyterLab, e.g. `make lab LAB_ARGS="--no-browser --port 8890"`.
+# Running as root (containers) needs --allow-root, which is added only then.
+LAB_ARGS ?=
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ROOT_ARGS) $(LAB_ARGS) notebooks/
 
 # Unit tests, then every notebook under nbval, against a stand-in mirror served on 127.0.0.1.
 test: $(STAMP)
