@@ -54,12 +54,16 @@ def load_hf_model(progress: bool = True):
 
     folder = hf_model_dir(progress=progress)
     verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # hide the "Loading weights" progress chatter
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()  # hide the "Loading weights" chatter: the files are local
+    hf_logging.disable_progress_bar()
     try:
         model = Wav2Vec2ForCTC.from_pretrained(folder, use_safetensors=True).eval()
         processor = Wav2Vec2Processor.from_pretrained(folder)
     finally:
         hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
     return model, processor
 
 
