@@ -46,3 +46,24 @@ def greedy_decode(emission, labels: Sequence[str], blank: int = 0,
     indices, _ = greedy_indices(emission, blank=blank)
     text = "".join(labels[i] for i in indices.tolist())
     return " ".join(text.replace(delimiter, " ").split())
+
+
+def frame_tokens(emission, labels: Sequence[str]) -> str:
+    """The best label of every frame, uncollapsed, as one string (e.g. ``'--II--HH-A...'``)."""
+    if emission.ndim == 3:
+        if emission.shape[0] != 1:
+            raise ValueError("frame_tokens reads one emission; loop over the batch")
+        emission = emission[0]
+    return "".join(labels[i] for i in emission.argmax(dim=-1).tolist())
+
+
+# facebook/wav2vec2-base-960h's tokenizer: 0 <pad> (the blank), 1 <s>, 2 </s>, 3 <unk>, then the
+# 28 labels in torchaudio's order from id 4 ('|'). torchaudio's column k >= 1 is HF id k + 3.
+HF_PAD_ID = 0
+HF_OFFSET = 3
+
+
+def to_hf_ids(indices, blank: int = 0) -> list[int]:
+    """Map torchaudio label indices (29 labels) to the Hugging Face tokenizer's ids (32)."""
+    values = indices.tolist() if hasattr(indices, "tolist") else list(indices)
+    return [HF_PAD_ID if i == blank else i + HF_OFFSET for i in values]
