@@ -537,4 +537,4 @@ def check_lm_weight(lm_weight, files: DecoderFiles, labels: Sequence[str],
         return _report(False, f"lm_weight={weight}: the frames {heard!r} decode as {got!r}, "
                               f"expected {want!r}. The weight looks {hint}")
     return _report(True, f"lm_weight={weight} restores the weak K and keeps every clear word "
-                         f"in {len(cases)} sentences you had not seen.")
+                         f"in {len(cases)} hand-made emissions you had not seen.")
