@@ -96,6 +96,23 @@ def standin_dir() -> Path:
     return STANDIN_DIR
 
 
+@pytest.fixture
+def real_weights_env(monkeypatch) -> Path:
+    """Downloads go to the real sources for this test: no mirror, the hub allowed.
+
+    Caches (ours and torch hub's) live in ``<repo>/.cache/online``, kept between runs so the
+    real weights are downloaded once; returns that folder. Use with ``@pytest.mark.online``.
+    """
+    from helpers import assets
+
+    monkeypatch.delenv(assets.MIRROR_ENV)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    root = assets.repo_root() / ".cache" / "online"
+    monkeypatch.setenv(assets.CACHE_ENV, str(root / "assets"))
+    monkeypatch.setenv("TORCH_HOME", str(root / "torch"))
+    return root
+
+
 _NOTEBOOK_SECONDS: dict[str, float] = {}
 
 

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .decoding import WORD_DELIMITER, collapse
+from .exercises import NOT_ATTEMPTED, attempt
 from .plotting import FRAME_SECONDS
 
 
@@ -173,23 +174,13 @@ def plot_word_spans(words: Sequence[WordSpan], waveform, sample_rate: int, ax=No
 # --------------------------------------------------------------------------- exercise checkers
 
 
-def _attempt(fn, args):
-    """Call a learner's function: ``(True, result)``, or ``(False, message)`` if it raised."""
-    try:
-        return True, fn(*args)
-    except NotImplementedError:
-        return False, "Not attempted yet: replace `raise NotImplementedError` with your code."
-    except Exception as exc:  # the learner's code may fail in any way; report, never raise
-        return False, f"Your function raised {type(exc).__name__}: {exc} (input: {args!r})"
-
-
 def check_transcript_tokens(fn, labels: Sequence[str]) -> bool:
     """Exercise: ``fn(transcript, labels)`` -> list of label indices, words joined by ``|``."""
     cases = ["HELLO WORLD", "it's  a  test", "ZOO", "Q U I Z", " BOOKKEEPER  AT  NOON "]
     for text in cases:
-        ok, got = _attempt(fn, (text, labels))
+        ok, got = attempt(fn, text, labels)
         if not ok:
-            print(got)
+            print(got if got == NOT_ATTEMPTED else f"✗ {got} (input: {text!r})")
             return False
         want = transcript_tokens(text, labels)
         try:
@@ -213,9 +204,10 @@ def check_ctc_forward(fn) -> bool:
     cases = [([1, 2], 4), ([1, 1], 4), ([2], 3), ([1, 2, 1], 5), ([2, 2, 1], 6), ([1, 1], 3)]
     for target, frames in cases:
         probs = torch.rand(frames, 3, generator=g).softmax(-1).double()
-        ok, got = _attempt(fn, (probs, target, 0))
+        args = (probs, target, 0)
+        ok, got = attempt(fn, *args)
         if not ok:
-            print(got)
+            print(got if got == NOT_ATTEMPTED else f"✗ {got} (input: {args!r})")
             return False
         want = total_probability(probs, target)
         try:

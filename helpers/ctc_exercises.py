@@ -7,9 +7,7 @@ failed with a hint, and returns True/False; a wrong or unfinished answer never r
 from __future__ import annotations
 
 from .decoding import BLANK, collapse
-
-NOT_ATTEMPTED = ("Not attempted yet: replace the `raise NotImplementedError` line with your code, "
-                 "run that cell, then run this check again.")
+from .exercises import NOT_ATTEMPTED, attempt
 
 # (what the case is about, per-frame tokens). The expected answers come from
 # helpers.decoding.collapse, the rule the decoders in the notebook use.
@@ -68,13 +66,9 @@ def check_collapse(fn, verbose: bool = True) -> bool:
     cases = list(COLLAPSE_CASES) + _random_cases()
     for name, frames in cases:
         want = expected_collapse(frames)
-        try:
-            got = fn(frames)
-        except NotImplementedError:
-            say(NOT_ATTEMPTED)
-            return False
-        except Exception as exc:  # the learner's code may raise anything: report it, do not crash
-            say(f"✗ on {name} {frames!r} your function raised {type(exc).__name__}: {exc}")
+        ok, got = attempt(fn, frames)
+        if not ok:
+            say(got if got == NOT_ATTEMPTED else f"✗ on {name} {frames!r} {got}")
             return False
         if isinstance(got, (list, tuple)) and all(isinstance(t, str) for t in got):
             got = "".join(got)

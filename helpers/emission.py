@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+from .exercises import NOT_ATTEMPTED, attempt
+
 # wav2vec2's convolutional feature encoder: (kernel, stride) of its seven layers, in samples
 # of the layer's input. Together: a 400-sample (25 ms) receptive field every 320 samples (20 ms).
 CONV_LAYERS = ((10, 5), (3, 2), (3, 2), (3, 2), (3, 2), (2, 2), (2, 2))
@@ -86,19 +88,6 @@ def top_k(log_probs_frame, labels, k: int = 5) -> list[tuple[str, float]]:
 # Exercise checkers. Each calls the learner's function on cases they did not see, prints what
 # failed and a hint, and returns True/False; a wrong or unfinished answer never raises.
 
-NOT_ATTEMPTED = ("Not attempted yet: replace the `raise NotImplementedError` line with your code, "
-                 "run that cell, then run this check again.")
-
-
-def _call(fn, *args):
-    """``(result, None)``, or ``(None, message)`` when ``fn`` is unfinished or raised."""
-    try:
-        return fn(*args), None
-    except NotImplementedError:
-        return None, NOT_ATTEMPTED
-    except Exception as exc:  # the learner's code may raise anything: report it, do not crash
-        return None, f"✗ your function raised {type(exc).__name__}: {exc}"
-
 
 def reference_frame_count(num_samples: int) -> int:
     """Frames the feature encoder gives for ``num_samples`` samples, layer by layer."""
@@ -121,9 +110,9 @@ def check_frame_count(fn, verbose: bool = True) -> bool:
     say = print if verbose else (lambda *a: None)
     for n in lengths:
         want = reference_frame_count(n)
-        got, error = _call(fn, n)
-        if error:
-            say(error if error == NOT_ATTEMPTED else f"{error} (for num_samples={n})")
+        ok, got = attempt(fn, n)
+        if not ok:
+            say(got if got == NOT_ATTEMPTED else f"✗ {got} (for num_samples={n})")
             return False
         try:
             got_int = int(got)
@@ -178,9 +167,9 @@ def check_entropy(fn, verbose: bool = True) -> bool:
     cases = _entropy_cases()
     for name, log_probs in cases:
         want = entropy_bits(log_probs)
-        got, error = _call(fn, log_probs.clone())
-        if error:
-            say(error if error == NOT_ATTEMPTED else f"{error} (input: {name})")
+        ok, got = attempt(fn, log_probs.clone())
+        if not ok:
+            say(got if got == NOT_ATTEMPTED else f"✗ {got} (input: {name})")
             return False
         try:
             got = torch.as_tensor(got, dtype=torch.float64).reshape(-1)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+from .exercises import NOT_ATTEMPTED, attempt
+
 _NOT_IN_LABELS = re.compile(r"[^A-Z']+")
 
 
@@ -104,24 +106,14 @@ def snr_db(clean, noisy) -> float:
 # --------------------------------------------------------------------------- exercise checkers
 
 
-def _attempt(fn, args):
-    """Call a learner's function: ``(True, result)``, or ``(False, message)`` if it raised."""
-    try:
-        return True, fn(*args)
-    except NotImplementedError:
-        return False, "Not attempted yet: replace `raise NotImplementedError` with your code."
-    except Exception as exc:  # the learner's code may fail in any way; report, never raise
-        return False, f"Your function raised {type(exc).__name__}: {exc} (input: {args!r})"
-
-
 def check_normalise(fn) -> bool:
     """Exercise: ``fn(text)`` -> the text in the model's alphabet (see :func:`normalise`)."""
     cases = ["Well, I never!", "  it's   DONE. ", "rock-and-roll", "", "ÇA VA? oui.",
              "Mr. O'Brien's dog\tbarked\n"]
     for text in cases:
-        ok, got = _attempt(fn, (text,))
+        ok, got = attempt(fn, text)
         if not ok:
-            print(got)
+            print(got if got == NOT_ATTEMPTED else f"✗ {got} (input: {text!r})")
             return False
         want = normalise(text)
         if got != want:
@@ -141,9 +133,9 @@ def check_edit_distance(fn) -> bool:
              ("a b c", "a b c d e"), ("the cat sat", "a cat sat down"), ("a a a", "a")]
     for ref, hyp in cases:
         args = (ref.split(), hyp.split())
-        ok, got = _attempt(fn, args)
+        ok, got = attempt(fn, *args)
         if not ok:
-            print(got)
+            print(got if got == NOT_ATTEMPTED else f"✗ {got} (input: {args!r})")
             return False
         want = F.edit_distance(*args)
         if got != want:

@@ -9,7 +9,7 @@ how far apart two neighbouring frames start (the *hop*): 400 and 320 samples for
 The ``check_*`` functions test a learner's function on cases the notebook does not show.
 They print what failed, what was expected and a hint, return ``True`` or ``False``, and
 never raise: a function that still raises ``NotImplementedError`` counts as "not
-attempted yet".
+attempted yet" (see :mod:`helpers.exercises`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from .exercises import NOT_ATTEMPTED, attempt
 
 # kernel sizes and strides of wav2vec2's seven convolution layers (base and large alike)
 WAV2VEC2_KERNELS = (10, 3, 3, 3, 3, 2, 2)
@@ -144,14 +146,9 @@ def _check(name: str, fn: Callable, cases: Sequence[tuple], expected: Callable,
         return False
     for args in cases:
         call = f"{name}({', '.join(map(repr, args))})"
-        try:
-            got = fn(*args)
-        except NotImplementedError:
-            print(f"… {name}: not attempted yet. Replace `raise NotImplementedError` with your "
-                  "code, run the cell again, then run this check.")
-            return False
-        except Exception as exc:  # a learner's bug is reported, not raised
-            print(f"✗ {call} raised {type(exc).__name__}: {exc}")
+        ok, got = attempt(fn, *args)
+        if not ok:
+            print(f"… {name}: {got}" if got == NOT_ATTEMPTED else f"✗ {call}: {got}")
             return False
         want = expected(*args)
         if not _same(got, want):

@@ -18,6 +18,8 @@ import random
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from .exercises import NOT_ATTEMPTED, attempt
+
 HF_BLANK = "<pad>"  # Wav2Vec2CTCTokenizer's pad token doubles as the CTC blank
 TORCHAUDIO_BLANK = "-"
 
@@ -144,11 +146,6 @@ def _describe_columns(got, logits, hf_tokens, labels) -> str:
             + ", ".join(parts[:4]) + more)
 
 
-def _not_attempted(number: int) -> None:
-    print(f"Exercise {number} is not attempted yet: replace `raise NotImplementedError` with "
-          "your code and run the cell again.")
-
-
 def check_hf_id_to_label(fn: Callable, ta_labels: Sequence[str] | None = None,
                          verbose: bool = True) -> bool:
     """Check ``fn(hf_id, hf_tokens, ta_labels) -> str | None``.
@@ -165,14 +162,10 @@ def check_hf_id_to_label(fn: Callable, ta_labels: Sequence[str] | None = None,
             name = torchaudio_name(token)
             expected = name if name in labels else None
             call = f"hf_id_to_label({hf_id}, hf_tokens={_short(hf_tokens)}, ta_labels={_short(labels)})"
-            try:
-                got = fn(hf_id, list(hf_tokens), tuple(labels))
-            except NotImplementedError:
-                _not_attempted(1)
-                return False
-            except Exception as exc:  # noqa: BLE001 - report any error in the answer
-                print(f"✗ In {what}:\n  {call}\n  raised {type(exc).__name__}: {exc}; "
-                      f"expected {expected!r}")
+            ok, got = attempt(fn, hf_id, list(hf_tokens), tuple(labels))
+            if not ok:
+                print(f"Exercise 1: {got}" if got == NOT_ATTEMPTED
+                      else f"✗ In {what}:\n  {call}\n  {got}; expected {expected!r}")
                 return False
             n += 1
             if got != expected:
@@ -210,13 +203,10 @@ def check_to_torchaudio_order(fn: Callable, ta_labels: Sequence[str] | None = No
         expected = logits[..., columns_to_keep(hf_tokens, labels)]
         call = (f"to_torchaudio_order(logits of shape {tuple(logits.shape)}, "
                 f"hf_tokens={_short(hf_tokens)}, ta_labels={_short(labels)})")
-        try:
-            got = fn(logits.clone(), list(hf_tokens), tuple(labels))
-        except NotImplementedError:
-            _not_attempted(2)
-            return False
-        except Exception as exc:  # noqa: BLE001 - report any error in the answer
-            print(f"✗ In {what}:\n  {call}\n  raised {type(exc).__name__}: {exc}")
+        ok, got = attempt(fn, logits.clone(), list(hf_tokens), tuple(labels))
+        if not ok:
+            print(f"Exercise 2: {got}" if got == NOT_ATTEMPTED
+                  else f"✗ In {what}:\n  {call}\n  {got}")
             return False
         if not torch.is_tensor(got):
             print(f"✗ In {what}:\n  {call}\n  returned a {type(got).__name__}, expected a tensor.")

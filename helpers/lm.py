@@ -32,6 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .exercises import NOT_ATTEMPTED, attempt
+
 BOS, EOS, UNK = "<s>", "</s>", "<unk>"
 BLANK, SIL = "-", "|"
 NO_PROB = -99.0  # log10 probability KenLM and SRILM write for <s> (never predicted)
@@ -472,14 +474,9 @@ def check_lexicon_line(fn) -> bool:
     """Check a learner's ``fn(word) -> str`` against :func:`lexicon_line` on unseen words."""
     cases = ["CAT", "knight", "Moment", "DON'T", "A", "BOOKKEEPER"]
     for word in cases:
-        try:
-            got = fn(word)
-        except NotImplementedError:
-            return _report(False, "not attempted yet: replace `raise NotImplementedError` with "
-                                  "your code and run the cell again.")
-        except Exception as exc:  # a learner's bug: report it, do not crash
-            return _report(False, f"your function raised {type(exc).__name__}: {exc} "
-                                  f"for the word {word!r}.")
+        ok, got = attempt(fn, word)
+        if not ok:
+            return _report(False, got if got == NOT_ATTEMPTED else f"{got} for the word {word!r}.")
         want = lexicon_line(word)
         if got != want:
             hint = "Upper-case the word and its letters; the tokens are upper case."
@@ -512,7 +509,7 @@ def check_lm_weight(lm_weight, files: DecoderFiles, labels: Sequence[str],
                     word_score: float = 0.0) -> bool:
     """Check an ``lm_weight`` on unseen sentences: restore a weak K, keep clear words."""
     if lm_weight is None or lm_weight is NotImplemented or lm_weight is ...:
-        return _report(False, "not attempted yet: set my_lm_weight to a number and run the "
+        return _report(False, "Not attempted yet: set my_lm_weight to a number and run the "
                               "cell again.")
     try:
         weight = float(lm_weight)

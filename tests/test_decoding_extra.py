@@ -65,12 +65,7 @@ def test_hf_tokenizer_decodes_like_greedy_decode(tokenizer):
 
 
 @pytest.mark.online
-def test_real_weights_give_the_sample_frame_tokens(monkeypatch):
-    monkeypatch.delenv(assets.MIRROR_ENV)
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    root = assets.repo_root() / ".cache" / "online"
-    monkeypatch.setenv(assets.CACHE_ENV, str(root / "assets"))
-    monkeypatch.setenv("TORCH_HOME", str(root / "torch"))
+def test_real_weights_give_the_sample_frame_tokens(real_weights_env):
     model = models.load_torchaudio_model()
     assert not models.weights_are_standin()
     waveform, _ = audio.load_audio(assets.fetch("voices_sample"), verbose=False)

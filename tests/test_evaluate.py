@@ -141,12 +141,7 @@ def test_checkers_do_not_raise_on_stubs_or_crashes(capsys):
 
 
 @pytest.mark.online
-def test_real_weights_give_zero_wer_on_the_clean_sample(monkeypatch):
-    monkeypatch.delenv(assets.MIRROR_ENV)
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    root = assets.repo_root() / ".cache" / "online"
-    monkeypatch.setenv(assets.CACHE_ENV, str(root / "assets"))
-    monkeypatch.setenv("TORCH_HOME", str(root / "torch"))
+def test_real_weights_give_zero_wer_on_the_clean_sample(real_weights_env):
     model = models.load_torchaudio_model()
     assert not models.weights_are_standin()
     waveform, _ = audio.load_audio(assets.fetch("voices_sample"), verbose=False)

@@ -192,7 +192,7 @@ def test_checker_explains_a_typical_wrong_answer(name, capsys):
 @pytest.mark.parametrize("name", CHECKERS)
 def test_checker_stub_is_not_attempted_yet(name, capsys):
     assert getattr(features, name)(not_attempted) is False
-    assert "not attempted yet" in capsys.readouterr().out
+    assert "Not attempted yet" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", CHECKERS)

@@ -189,7 +189,7 @@ def test_checkers_are_quiet_on_success_when_asked(ta_labels, capsys):
 def test_not_attempted_is_a_message_not_a_crash(checker, number, ta_labels, capsys):
     assert checker(not_attempted, ta_labels) is False
     out = capsys.readouterr().out
-    assert f"Exercise {number} is not attempted yet" in out and "Traceback" not in out
+    assert f"Exercise {number}: Not attempted yet" in out and "Traceback" not in out
 
 
 def test_checkers_default_to_the_bundle_labels(capsys):
@@ -201,12 +201,7 @@ def test_checkers_default_to_the_bundle_labels(capsys):
 
 
 @pytest.mark.online
-def test_real_weights_hf_route_with_normalisation_transcribes_the_sample(monkeypatch):
-    monkeypatch.delenv(assets.MIRROR_ENV)
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    root = assets.repo_root() / ".cache" / "online"
-    monkeypatch.setenv(assets.CACHE_ENV, str(root / "assets"))
-    monkeypatch.setenv("TORCH_HOME", str(root / "torch"))
+def test_real_weights_hf_route_with_normalisation_transcribes_the_sample(real_weights_env):
     model, processor = models.load_hf_model()
     assert not models.weights_are_standin(assets.HF_MODEL_ASSETS)
     assert processor.feature_extractor.do_normalize is True

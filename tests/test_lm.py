@@ -228,7 +228,7 @@ def test_check_lexicon_line(capsys):
         raise NotImplementedError
 
     assert lm.check_lexicon_line(stub) is False
-    assert "not attempted" in capsys.readouterr().out
+    assert "Not attempted yet" in capsys.readouterr().out
     assert lm.check_lexicon_line(lambda w: f"{w.upper()} {' '.join(w.upper())} |") is False
     assert "TAB" in capsys.readouterr().out
     assert lm.check_lexicon_line(lambda w: f"{w.upper()}\t{' '.join(w.upper())}") is False
@@ -246,6 +246,6 @@ def test_check_lm_weight(labels, files, capsys):
     assert lm.check_lm_weight(20.0, files, labels) is False
     assert "too large" in capsys.readouterr().out
     assert lm.check_lm_weight(None, files, labels) is False
-    assert "not attempted" in capsys.readouterr().out
+    assert "Not attempted yet" in capsys.readouterr().out
     assert lm.check_lm_weight(math.nan, files, labels) is False
     assert lm.check_lm_weight("two", files, labels) is False

@@ -68,12 +68,7 @@ def test_hf_processor_labels_map_to_torchaudio(hf):
 
 
 @pytest.mark.online
-def test_real_weights_transcribe_the_sample(tmp_path_factory, monkeypatch):
-    monkeypatch.delenv(assets.MIRROR_ENV)
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    root = assets.repo_root() / ".cache" / "online"
-    monkeypatch.setenv(assets.CACHE_ENV, str(root / "assets"))
-    monkeypatch.setenv("TORCH_HOME", str(root / "torch"))
+def test_real_weights_transcribe_the_sample(real_weights_env):
     model = models.load_torchaudio_model()
     assert not models.weights_are_standin()
     waveform, _ = audio.load_audio(assets.fetch("voices_sample"), verbose=False)
