@@ -28,17 +28,12 @@ from pathlib import Path
 
 from .audio import MIN_SAMPLES, MODEL_SAMPLE_RATE, AudioError, read_audio, to_model_input
 from .decoding import BLANK, WORD_DELIMITER, greedy_decode, greedy_indices
+from .exercises import NOT_ATTEMPTED, attempt
+from .features import num_frames
 
 FRAME_SAMPLES = 320  # the convolutional encoder's total stride: one frame every 20 ms
 FIELD_SAMPLES = MIN_SAMPLES  # its receptive field: 400 samples (25 ms) per frame
 FRAME_SECONDS = FRAME_SAMPLES / MODEL_SAMPLE_RATE
-
-
-def frame_count(num_samples: int) -> int:
-    """How many emission frames wav2vec2 gives for ``num_samples`` samples (0 if too short)."""
-    if num_samples < FIELD_SAMPLES:
-        return 0
-    return (num_samples - FIELD_SAMPLES) // FRAME_SAMPLES + 1
 
 
 @dataclass(frozen=True)
@@ -304,7 +299,7 @@ def transcribe(audio, sample_rate: int | None = None, *, model=None,
         from .models import bundle
 
         labels = bundle().get_labels()
-    chunks = plan_chunks(frame_count(waveform.shape[1]), round(chunk_seconds / FRAME_SECONDS),
+    chunks = plan_chunks(num_frames(waveform.shape[1]), round(chunk_seconds / FRAME_SECONDS),
                          round(overlap_seconds / FRAME_SECONDS))
     with torch_threads(threads or default_threads()), torch.inference_mode():
         emission = chunked_emission(model, waveform, chunks, batch_size, progress)
@@ -344,36 +339,6 @@ def long_test_signal(waveform, seconds: float, pause_seconds: float = 1.0,
 
 
 # --------------------------------------------------------------------------- exercises
-
-
-def _attempt(fn, *args):
-    """``(ok, value)``: calls ``fn``; prints a friendly line and returns ``(False, None)`` when
-    the stub is not written yet or raises."""
-    try:
-        return True, fn(*args)
-    except NotImplementedError:
-        print("Not attempted yet: replace `raise NotImplementedError` with your code, then "
-              "run this cell again.")
-    except Exception as exc:  # a learner's bug: report it, never crash the notebook
-        print(f"✗ your function raised {type(exc).__name__}: {exc} on input {args}")
-    return False, None
-
-
-def check_frame_count(fn) -> bool:
-    """Exercise: ``fn(num_samples)`` must give wav2vec2's frame count; tested on unseen lengths."""
-    cases = [0, 1, 399, 400, 401, 719, 720, 721, 16_000, 54_400, 16_000 * 60 + 7, 9_600_000]
-    for n in cases:
-        ok, got = _attempt(fn, n)
-        if not ok:
-            return False
-        want = frame_count(n)
-        if got != want:
-            hint = ("fewer than 400 samples give no frame at all" if n < FIELD_SAMPLES else
-                    "the first frame needs 400 samples, every further frame 320 more")
-            print(f"✗ {n} samples: expected {want} frames, got {got!r}. Hint: {hint}.")
-            return False
-    print(f"✓ correct on all {len(cases)} lengths, from 0 samples to 10 minutes")
-    return True
 
 
 def _seam_cases():
@@ -416,11 +381,13 @@ def _seam_problem(starts, window, ranges) -> str | None:
 
 
 def check_seams(fn) -> bool:
-    """Exercise: ``fn(starts, window)`` must return the kept ``(keep_start, keep_stop)`` ranges."""
+    """Exercise: ``fn(starts, window)`` must return the kept ``(keep_start, keep_stop)`` ranges
+    of windows of ``window`` frames starting at ``starts`` (cut in the overlaps' middles)."""
     cases = _seam_cases()
     for starts, window in cases:
-        ok, got = _attempt(fn, list(starts), window)
+        ok, got = attempt(fn, list(starts), window)
         if not ok:
+            print(got if got is NOT_ATTEMPTED else f"✗ {got} (input: {starts}, {window})")
             return False
         problem = _seam_problem(starts, window, got if got is not None else [])
         if problem:
@@ -430,4 +397,52 @@ def check_seams(fn) -> bool:
                   "right window) // 2; the first range starts at 0, the last ends at the end.")
             return False
     print(f"✓ correct on all {len(cases)} plans: no frame lost, none kept twice, cuts centred")
+    return True
+
+
+def check_stitch(fn) -> bool:
+    """Exercise: ``fn(pieces, chunks)`` must stitch per-window emissions into one.
+
+    Each piece is a window's ``(window frames, labels)`` emission whose frames outside the
+    kept range are spoiled on purpose, so only the right cuts give back the whole emission.
+    """
+    import torch
+
+    g = torch.Generator().manual_seed(3)
+    plans = [(10, 10, 0), (57, 20, 6), (300, 64, 16), (1001, 100, 10), (2999, 1000, 100)]
+    for total, window, overlap in plans:
+        whole = torch.randn(total, 5, generator=g)
+        chunks = plan_chunks(total, window, overlap)
+        pieces = []
+        for c in chunks:
+            piece = whole[c.start:c.stop].clone()
+            kept = torch.zeros(len(piece), dtype=torch.bool)
+            kept[c.kept] = True
+            piece[~kept] += 100.0  # what the window saw with too little context
+            pieces.append(piece)
+        ok, got = attempt(fn, pieces, chunks)
+        where = f"{total} frames in {len(chunks)} windows of {chunks[0].stop} frames"
+        if not ok:
+            print(got if got is NOT_ATTEMPTED else f"✗ {got} ({where})")
+            return False
+        try:
+            got = torch.as_tensor(got)
+        except (TypeError, ValueError, RuntimeError):
+            print(f"✗ {where}: expected a tensor, got {type(got).__name__}")
+            return False
+        if tuple(got.shape) != tuple(whole.shape):
+            print(f"✗ {where}: expected shape {tuple(whole.shape)}, got {tuple(got.shape)}. "
+                  "Hint: each piece gives only its kept frames, and a piece counts frames from "
+                  "its own start: piece[c.keep_start - c.start : c.keep_stop - c.start].")
+            return False
+        wrong = (got != whole).any(dim=-1).nonzero().flatten()
+        if len(wrong):
+            frame = int(wrong[0])
+            c = next(c for c in chunks if c.keep_start <= frame < c.keep_stop)
+            print(f"✗ {where}: frame {frame} (window {c.index}, which keeps {c.keep_start}–"
+                  f"{c.keep_stop - 1}) is wrong. Hint: a piece's own frame 0 is frame "
+                  f"{c.start} of the file; its kept part is piece[c.keep_start - c.start : "
+                  "c.keep_stop - c.start] (that is, piece[c.kept]).")
+            return False
+    print(f"✓ correct on all {len(plans)} plans: the stitched emission is the whole one")
     return True

@@ -11,8 +11,9 @@ import torch
 
 from helpers import assets, audio, longform, models
 from helpers.audio import AudioError
-from helpers.longform import (FRAME_SECONDS, Chunk, check_frame_count, check_seams,
-                              frame_count, plan_chunks, transcribe)
+from helpers.features import num_frames
+from helpers.longform import (FRAME_SECONDS, Chunk, check_seams, check_stitch, plan_chunks,
+                              transcribe)
 
 LOUD_LABELS = ("-", "|", "S")  # blank, word gap, "speech"
 
@@ -42,12 +43,13 @@ def model():
 # --------------------------------------------------------------------------- frames and plans
 
 
-def test_frame_count_matches_the_model(model):
-    for n in (400, 719, 720, 1039, 1040, 16_000):
+def test_a_window_reads_exactly_its_frames(model):
+    x = torch.randn(1, 16_000) * 0.1
+    for c in plan_chunks(num_frames(x.shape[1]), 7, 2)[:3]:
         with torch.inference_mode():
-            emission, _ = model(torch.randn(1, n) * 0.1)
-        assert emission.shape[1] == frame_count(n), n
-    assert frame_count(0) == frame_count(399) == 0
+            emission, _ = model(x[:, c.sample_start:c.sample_stop])
+        assert emission.shape[1] == c.stop - c.start == 7
+        assert c.sample_stop - c.sample_start == 6 * 320 + 400
 
 
 def assert_valid_plan(chunks: list[Chunk], total: int, window: int, overlap: int) -> None:
@@ -60,7 +62,7 @@ def assert_valid_plan(chunks: list[Chunk], total: int, window: int, overlap: int
         assert c.start <= c.keep_start < c.keep_stop <= c.stop
         assert c.stop - c.start == chunks[0].stop - chunks[0].start <= window, "equal windows"
         assert c.sample_start == 320 * c.start
-        assert frame_count(c.sample_stop - c.sample_start) == c.stop - c.start
+        assert num_frames(c.sample_stop - c.sample_start) == c.stop - c.start
     assert chunks[0].start == 0 and chunks[-1].stop == total
 
 
@@ -74,7 +76,7 @@ def test_plans_tile_the_frame_axis():
 
 
 def test_plan_of_ten_minutes_with_defaults():
-    chunks = plan_chunks(frame_count(600 * 16_000), 1000, 100)
+    chunks = plan_chunks(num_frames(600 * 16_000), 1000, 100)
     assert len(chunks) == 34  # ceil((29999 - 100) / 900)
     assert chunks[0].stop == 980  # 34 windows of 19.6 s cover the 10 minutes
     assert_valid_plan(chunks, 29_999, 1000, 100)
@@ -161,9 +163,10 @@ def test_stitched_emission_of_the_real_model(model, sample):
 
 
 @pytest.mark.online
-def test_repeated_sample_gives_the_repeated_transcript(model, sample):
-    if models.weights_are_standin():
-        pytest.skip("stand-in weights cached: their transcripts are meaningless")
+def test_repeated_sample_gives_the_repeated_transcript(real_weights_env):
+    model = models.load_torchaudio_model()
+    assert not models.weights_are_standin()
+    sample, _ = audio.load_audio(assets.fetch("voices_sample"), verbose=False)
     long = longform.repeat_with_pauses(sample, 3, pause_seconds=1.0)
     result = transcribe(long, 16_000, model=model, chunk_seconds=5.0, overlap_seconds=1.0)
     assert result.text == " ".join([assets.SAMPLE_TRANSCRIPT] * 3)
@@ -240,17 +243,36 @@ def test_long_test_signal_has_the_asked_length(sample):
 # --------------------------------------------------------------------------- exercise checkers
 
 
-def test_frame_count_checker(capsys):
-    assert check_frame_count(lambda n: 0 if n < 400 else (n - 400) // 320 + 1)
-    assert not check_frame_count(lambda n: n // 320)
-    assert "Hint" in capsys.readouterr().out
+def test_stitch_checker(capsys):
+    def reference(pieces, chunks):
+        return torch.cat([p[c.kept] for p, c in zip(pieces, chunks)])
 
-    def stub(n):
+    def whole_windows(pieces, chunks):  # keeps every overlap twice
+        return torch.cat(pieces)
+
+    def forgets_the_offset(pieces, chunks):  # slices with file frames, not window frames
+        return torch.cat([p[c.keep_start:c.keep_stop] for p, c in zip(pieces, chunks)])
+
+    assert check_stitch(reference)
+    assert not check_stitch(whole_windows)
+    assert "expected shape" in capsys.readouterr().out
+    assert not check_stitch(forgets_the_offset)
+    assert "c.keep_start - c.start" in capsys.readouterr().out
+
+    def off_by_one(pieces, chunks):  # right lengths, cut one frame late
+        return torch.cat([p[c.keep_start - c.start + 1:c.keep_stop - c.start + 1]
+                          if c.index < len(chunks) - 1 else p[c.kept]
+                          for p, c in zip(pieces, chunks)])
+
+    assert not check_stitch(off_by_one)
+    assert "is wrong" in capsys.readouterr().out
+
+    def stub(pieces, chunks):
         raise NotImplementedError
 
-    assert not check_frame_count(stub)
+    assert not check_stitch(stub)
     assert "Not attempted yet" in capsys.readouterr().out
-    assert not check_frame_count(lambda n: 1 / 0)
+    assert not check_stitch(lambda pieces, chunks: 1 / 0)
     assert "ZeroDivisionError" in capsys.readouterr().out
 
 
