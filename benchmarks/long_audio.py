@@ -48,7 +48,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 CASES = ("tutorial", "hf-pipeline", "transcribe")
 LENGTHS = (3.4, 60.0, 600.0)
 CHUNK_SECONDS = 20.0  # transcribe's default window; the pipeline gets the same
-OVERLAP_SECONDS = 2.0  # transcribe's default
+OVERLAP_SECONDS = 3.0  # transcribe's default
 PAUSE_SECONDS = 1.0
 GB = 1e9
 

@@ -75,13 +75,13 @@ def test_plans_tile_the_frame_axis():
         assert_valid_plan(plan_chunks(total, window, overlap), total, window, overlap)
 
 
-def test_plan_of_ten_minutes_with_defaults():
-    chunks = plan_chunks(num_frames(600 * 16_000), 1000, 100)
-    assert len(chunks) == 34  # ceil((29999 - 100) / 900)
-    assert chunks[0].stop == 980  # 34 windows of 19.6 s cover the 10 minutes
-    assert_valid_plan(chunks, 29_999, 1000, 100)
-    # 60 s: four windows of 16.5 s rather than four of 20 s
-    assert [c.stop - c.start for c in plan_chunks(2999, 1000, 100)] == [825] * 4
+def test_plan_of_ten_minutes_with_20_s_windows_and_3_s_overlap():
+    chunks = plan_chunks(num_frames(600 * 16_000), 1000, 150)
+    assert len(chunks) == 36  # ceil((29999 - 150) / 850)
+    assert chunks[0].stop == 980  # 36 windows of 19.6 s cover the 10 minutes
+    assert_valid_plan(chunks, 29_999, 1000, 150)
+    # 60 s: four windows of 17.26 s rather than four of 20 s
+    assert [c.stop - c.start for c in plan_chunks(2999, 1000, 150)] == [863] * 4
 
 
 @pytest.mark.parametrize("total, window, overlap", [(0, 10, 2), (10, 10, 10), (10, 0, 0),
