@@ -3,11 +3,11 @@
 The model's cost grows with the length of what it sees at once (its self-attention compares
 every frame with every other frame; its convolutional encoder keeps 512 channels at 3,200
 steps per second), so a lecture cannot go through it in one call. :func:`transcribe` cuts the
-audio into equal *windows* that overlap, runs them in batches, keeps from each window only
-the frames in the middle of its overlaps (half the overlap is dropped on each side) and
-writes them into one emission for the whole file. The kept parts tile the frame axis exactly
-— every 20 ms frame comes from exactly one window, none is missing — so one greedy decode
-over the stitched emission can neither drop nor double a word at a seam.
+audio into equal *windows* that overlap, runs them (stacked in batches if asked), keeps from
+each window only the frames in the middle of its overlaps (half the overlap is dropped on
+each side) and writes them into one emission for the whole file. The kept parts tile the
+frame axis exactly — every 20 ms frame comes from exactly one window, none is missing — so
+one greedy decode over the stitched emission can neither drop nor double a word at a seam.
 
 Windows start and end on wav2vec2's frame grid (320 samples = 20 ms, receptive field 400
 samples), so frame ``j`` of a window is frame ``window.start + j`` of the whole file. The last
@@ -275,7 +275,9 @@ def transcribe(audio, sample_rate: int | None = None, *, model=None,
     or ``FileNotFoundError``.
 
     The model (default: torchaudio's ``WAV2VEC2_ASR_BASE_960H``, loaded once; any model
-    returning ``(batch, frames, labels)`` logits works, with its ``labels``) sees equal windows
+    returning ``(batch, frames, labels)`` logits on 20 ms frames works, with its ``labels`` —
+    a Hugging Face ``Wav2Vec2ForCTC`` too, though its checkpoints expect input normalised to
+    zero mean and unit variance, which is left to the caller) sees equal windows
     of at most ``chunk_seconds`` that overlap by at least ``overlap_seconds`` (see
     :func:`plan_chunks`; the default 3 s overlap leaves every kept frame 1.5 s of context on
     each side, more than the 1.28 s the positional convolution reaches), ``batch_size``

@@ -289,3 +289,13 @@ def test_seams_checker(capsys):
     assert not check_seams(cut_at_window_ends)
     assert "kept twice" in capsys.readouterr().out
     assert not check_seams(lambda starts, window: None)
+
+
+def test_a_hugging_face_model_works_with_its_labels(sample):
+    hf_model, processor = models.load_hf_model(progress=False)
+    vocab = processor.tokenizer.get_vocab()
+    hf_labels = sorted(vocab, key=vocab.get)
+    result = transcribe(sample, 16_000, model=hf_model, labels=hf_labels, chunk_seconds=2.0,
+                        overlap_seconds=0.5)
+    assert len(result.chunks) == 2 and result.emission.shape == (169, 32)
+    assert result.text == " ".join(result.text.split())
