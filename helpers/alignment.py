@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .decoding import WORD_DELIMITER, collapse
+from .decoding import WORD_DELIMITER, collapse, one_emission
 from .exercises import NOT_ATTEMPTED, attempt
 from .plotting import FRAME_SECONDS
 
@@ -87,14 +87,7 @@ def transcript_tokens(transcript: str, labels: Sequence[str],
 def _log_probs(emission):
     import torch
 
-    e = torch.as_tensor(emission, dtype=torch.float32)
-    if e.ndim == 3:
-        if e.shape[0] != 1:
-            raise ValueError("align one emission at a time; loop over the batch")
-        e = e[0]
-    if e.ndim != 2:
-        raise ValueError(f"expected (frames, labels) or (1, frames, labels), got {tuple(e.shape)}")
-    return e.log_softmax(dim=-1)
+    return one_emission(torch.as_tensor(emission, dtype=torch.float32)).log_softmax(dim=-1)
 
 
 def forced_token_spans(emission, tokens: Sequence[int], blank: int = 0):

@@ -18,6 +18,22 @@ def collapse(tokens: Sequence, blank=0) -> list:
     return out
 
 
+def one_emission(emission):
+    """``emission`` as ``(frames, labels)``: accepts that or a batch of one ``(1, frames, labels)``.
+
+    Raises ``ValueError`` for a larger batch or any other shape.
+    """
+    if emission.ndim == 3:
+        if emission.shape[0] != 1:
+            raise ValueError(f"expected one emission, got a batch of {emission.shape[0]}; "
+                             "loop over the batch")
+        emission = emission[0]
+    if emission.ndim != 2:
+        raise ValueError(f"expected one emission (frames, labels) or (1, frames, labels), "
+                         f"got shape {tuple(emission.shape)}")
+    return emission
+
+
 def greedy_indices(emission, blank: int = 0):
     """Best label per frame, collapsed: ``(indices, first_frames)`` as 1-D tensors.
 
@@ -26,11 +42,7 @@ def greedy_indices(emission, blank: int = 0):
     """
     import torch
 
-    if emission.ndim == 3:
-        if emission.shape[0] != 1:
-            raise ValueError("greedy_indices decodes one emission; loop over the batch")
-        emission = emission[0]
-    best = emission.argmax(dim=-1)
+    best = one_emission(emission).argmax(dim=-1)
     if best.numel() == 0:
         return best, best
     new_run = torch.ones_like(best, dtype=torch.bool)
@@ -50,11 +62,7 @@ def greedy_decode(emission, labels: Sequence[str], blank: int = 0,
 
 def frame_tokens(emission, labels: Sequence[str]) -> str:
     """The best label of every frame, uncollapsed, as one string (e.g. ``'--II--HH-A...'``)."""
-    if emission.ndim == 3:
-        if emission.shape[0] != 1:
-            raise ValueError("frame_tokens reads one emission; loop over the batch")
-        emission = emission[0]
-    return "".join(labels[i] for i in emission.argmax(dim=-1).tolist())
+    return "".join(labels[i] for i in one_emission(emission).argmax(dim=-1).tolist())
 
 
 # facebook/wav2vec2-base-960h's tokenizer: 0 <pad> (the blank), 1 <s>, 2 </s>, 3 <unk>, then the

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from .decoding import one_emission
 from .exercises import NOT_ATTEMPTED, attempt
 
 # wav2vec2's convolutional feature encoder: (kernel, stride) of its seven layers, in samples
@@ -33,19 +34,10 @@ def frame_times(num_frames: int, sample_rate: int = 16_000):
     return (np.arange(num_frames) * HOP_SAMPLES + FIELD_SAMPLES / 2) / sample_rate
 
 
-def _frames(log_probs):
-    if log_probs.ndim == 3:
-        if log_probs.shape[0] != 1:
-            raise ValueError("expected one emission (frames, labels); loop over the batch")
-        log_probs = log_probs[0]
-    if log_probs.ndim != 2:
-        raise ValueError(f"expected (frames, labels), got shape {tuple(log_probs.shape)}")
-    return log_probs
-
 
 def blank_share(log_probs, blank: int = 0):
     """Probability of the blank label in each frame, ``(frames,)``."""
-    return _frames(log_probs)[:, blank].exp()
+    return one_emission(log_probs)[:, blank].exp()
 
 
 def entropy_bits(log_probs):
@@ -57,13 +49,13 @@ def entropy_bits(log_probs):
     """
     import torch
 
-    p = _frames(log_probs).exp()
+    p = one_emission(log_probs).exp()
     return -torch.special.xlogy(p, p).sum(dim=-1) / math.log(2)
 
 
 def top1_margin(log_probs):
     """Probability of the best label minus that of the second best, per frame, ``(frames,)``."""
-    top2 = _frames(log_probs).exp().topk(2, dim=-1).values
+    top2 = one_emission(log_probs).exp().topk(2, dim=-1).values
     return top2[:, 0] - top2[:, 1]
 
 

@@ -45,3 +45,14 @@ def test_matches_plain_loop_on_random_emissions():
 def test_batch_larger_than_one_is_refused():
     with pytest.raises(ValueError, match="one emission"):
         greedy_indices(torch.zeros(2, 5, 6))
+
+
+def test_one_emission_accepts_a_batch_of_one_and_refuses_other_shapes():
+    from helpers.decoding import one_emission
+
+    assert one_emission(torch.zeros(1, 5, 6)).shape == (5, 6)
+    assert one_emission(torch.zeros(5, 6)).shape == (5, 6)
+    with pytest.raises(ValueError, match="batch of 3"):
+        one_emission(torch.zeros(3, 5, 6))
+    with pytest.raises(ValueError, match=r"got shape \(5,\)"):
+        one_emission(torch.zeros(5))
