@@ -11,7 +11,10 @@ from pathlib import Path
 import numpy as np
 
 MODEL_SAMPLE_RATE = 16_000
-MIN_SAMPLES = 400  # the feature encoder's receptive field: shorter input gives no frame
+FRAME_SAMPLES = 320  # the feature encoder's total stride: one frame every 20 ms
+FIELD_SAMPLES = 400  # its receptive field: each frame sees 25 ms of audio
+FRAME_SECONDS = FRAME_SAMPLES / MODEL_SAMPLE_RATE
+MIN_SAMPLES = FIELD_SAMPLES  # shorter input gives no frame at all
 
 
 class AudioError(ValueError):

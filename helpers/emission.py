@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import math
 
+from .audio import FIELD_SAMPLES, FRAME_SAMPLES
 from .decoding import one_emission
 from .exercises import NOT_ATTEMPTED, attempt
+from . import features
 
-# wav2vec2's convolutional feature encoder: (kernel, stride) of its seven layers, in samples
-# of the layer's input. Together: a 400-sample (25 ms) receptive field every 320 samples (20 ms).
-CONV_LAYERS = ((10, 5), (3, 2), (3, 2), (3, 2), (3, 2), (2, 2), (2, 2))
-HOP_SAMPLES = 320
-FIELD_SAMPLES = 400
 
 DISPLAY_NAMES = {"-": "- (blank)", "|": "| (word gap)"}
 
@@ -31,7 +28,7 @@ def frame_times(num_frames: int, sample_rate: int = 16_000):
     """Centre of each frame's 400-sample receptive field, in seconds (a 1-D numpy array)."""
     import numpy as np
 
-    return (np.arange(num_frames) * HOP_SAMPLES + FIELD_SAMPLES / 2) / sample_rate
+    return (np.arange(num_frames) * FRAME_SAMPLES + FIELD_SAMPLES / 2) / sample_rate
 
 
 
@@ -82,13 +79,9 @@ def top_k(log_probs_frame, labels, k: int = 5) -> list[tuple[str, float]]:
 
 
 def reference_frame_count(num_samples: int) -> int:
-    """Frames the feature encoder gives for ``num_samples`` samples, layer by layer."""
-    n = int(num_samples)
-    for kernel, stride in CONV_LAYERS:
-        if n < kernel:
-            return 0
-        n = (n - kernel) // stride + 1
-    return n
+    """Frames the feature encoder gives for ``num_samples`` samples (see
+    :func:`helpers.features.num_frames`, which works through the layers one by one)."""
+    return features.num_frames(num_samples)
 
 
 def check_frame_count(fn, verbose: bool = True) -> bool:
@@ -121,7 +114,7 @@ def check_frame_count(fn, verbose: bool = True) -> bool:
             if n < FIELD_SAMPLES:
                 say("  Hint: one frame needs a full receptive field of 400 samples; with fewer "
                     "there is no frame at all (0, never negative).")
-            elif got_int == n // HOP_SAMPLES or got_int == math.ceil(n / HOP_SAMPLES):
+            elif got_int == n // FRAME_SAMPLES or got_int == math.ceil(n / FRAME_SAMPLES):
                 say("  Hint: dividing by the 320-sample hop is close but not exact: the first "
                     "frame needs 400 samples, each further frame 320 more.")
             else:

@@ -26,14 +26,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .audio import MIN_SAMPLES, MODEL_SAMPLE_RATE, AudioError, read_audio, to_model_input
+from .audio import (FIELD_SAMPLES, FRAME_SAMPLES, FRAME_SECONDS, MODEL_SAMPLE_RATE,
+                    AudioError, read_audio, to_model_input)
 from .decoding import BLANK, WORD_DELIMITER, greedy_decode, greedy_indices
 from .exercises import NOT_ATTEMPTED, attempt
 from .features import num_frames
 
-FRAME_SAMPLES = 320  # the convolutional encoder's total stride: one frame every 20 ms
-FIELD_SAMPLES = MIN_SAMPLES  # its receptive field: 400 samples (25 ms) per frame
-FRAME_SECONDS = FRAME_SAMPLES / MODEL_SAMPLE_RATE
 
 
 @dataclass(frozen=True)

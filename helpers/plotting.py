@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-FRAME_SECONDS = 320 / 16_000  # wav2vec2's hop: one emission frame every 20 ms
+from .audio import FRAME_SECONDS  # wav2vec2's hop: one emission frame every 20 ms
 
 
 def _np(x):
