@@ -20,6 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent
 STANDIN_DIR = ROOT / ".cache" / "standin-mirror"
 _STATE: dict = {}
+NO_SAMPLE_REASON = ("the VOiCES sample is unavailable: ../shared/assets is absent and the "
+                    "internet is unreachable")
 
 
 def internet_reachable(host: str = "download.pytorch.org") -> bool:
@@ -67,9 +69,7 @@ def pytest_unconfigure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    no_sample = pytest.mark.skip(
-        reason="the VOiCES sample is unavailable: ../shared/assets is absent and the internet "
-               "is unreachable")
+    no_sample = pytest.mark.skip(reason=NO_SAMPLE_REASON)
     offline = pytest.mark.skip(
         reason="offline: the real wav2vec2 weights cannot be downloaded here (needs internet "
                "to download.pytorch.org and huggingface.co)")
@@ -82,6 +82,16 @@ def pytest_collection_modifyitems(config, items):
             online = internet_reachable() if online is None else online
             if not online:
                 item.add_marker(offline)
+
+
+@pytest.fixture(scope="session")
+def voices_sample_path():
+    """Path of the VOiCES sample fetched through the session's mirror; skips when there is none."""
+    if not _STATE.get("has_sample", True):
+        pytest.skip(NO_SAMPLE_REASON)
+    from helpers import assets
+
+    return assets.fetch("voices_sample", progress=False)
 
 
 @pytest.fixture(scope="session")

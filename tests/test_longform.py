@@ -30,8 +30,8 @@ def loudness_model(batch: torch.Tensor) -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def sample():
-    waveform, _ = audio.load_audio(assets.fetch("voices_sample", progress=False), verbose=False)
+def sample(voices_sample_path):
+    waveform, _ = audio.load_audio(voices_sample_path, verbose=False)
     return waveform
 
 
