@@ -123,6 +123,21 @@ def real_weights_env(monkeypatch) -> Path:
     return root
 
 
+@pytest.fixture
+def real_sample_emission(real_weights_env):
+    """``(waveform, emission)`` of the VOiCES sample through the real torchaudio weights."""
+    import torch
+
+    from helpers import assets, audio, models
+
+    model = models.load_torchaudio_model()
+    assert not models.weights_are_standin(), "the real weights were expected here"
+    waveform, _ = audio.load_audio(assets.fetch("voices_sample"), verbose=False)
+    with torch.inference_mode():
+        emission, _ = model(waveform)
+    return waveform, emission
+
+
 _NOTEBOOK_SECONDS: dict[str, float] = {}
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from helpers import assets, audio, decoding, models
+from helpers import assets, decoding, models
 from helpers.decoding import frame_tokens, greedy_decode, to_hf_ids
 
 LABELS = tuple("-|ETAONIHSRDLUMWCFGYPBVK'XJQZ")  # torchaudio's WAV2VEC2_ASR_BASE_960H labels
@@ -65,12 +65,8 @@ def test_hf_tokenizer_decodes_like_greedy_decode(tokenizer):
 
 
 @pytest.mark.online
-def test_real_weights_give_the_sample_frame_tokens(real_weights_env):
-    model = models.load_torchaudio_model()
-    assert not models.weights_are_standin()
-    waveform, _ = audio.load_audio(assets.fetch("voices_sample"), verbose=False)
-    with torch.inference_mode():
-        emission, _ = model(waveform)
+def test_real_weights_give_the_sample_frame_tokens(real_sample_emission):
+    _, emission = real_sample_emission
     per_frame = frame_tokens(emission, LABELS)
     collapsed = "".join(decoding.collapse(per_frame, blank="-"))
     assert collapsed == REAL_FRAME_TOKENS_COLLAPSED

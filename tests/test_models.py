@@ -68,12 +68,8 @@ def test_hf_processor_labels_map_to_torchaudio(hf):
 
 
 @pytest.mark.online
-def test_real_weights_transcribe_the_sample(real_weights_env):
-    model = models.load_torchaudio_model()
-    assert not models.weights_are_standin()
-    waveform, _ = audio.load_audio(assets.fetch("voices_sample"), verbose=False)
-    with torch.inference_mode():
-        emission, _ = model(waveform)
+def test_real_weights_transcribe_the_sample(real_sample_emission):
+    waveform, emission = real_sample_emission
     assert decoding.greedy_decode(emission, models.bundle().get_labels()) == REAL_TRANSCRIPT
     hf_model, processor = models.load_hf_model()
     inputs = processor(waveform[0].numpy(), sampling_rate=16000, return_tensors="pt")
